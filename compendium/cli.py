@@ -46,6 +46,10 @@ def _parser():
     params.add_argument("chapter")
 
     commands.add_parser("status", help="show which chapters are fresh, stale or failed, and why")
+
+    claims = commands.add_parser("claims", help="list the claims of the last build")
+    claims.add_argument("--check", action="store_true",
+                        help="exit 1 if a claim expected to hold fails, or a chapter has no successful run")
     return parser
 
 
@@ -57,7 +61,8 @@ def main(argv=None):
     try:
         project = Project.find(arguments.root) if arguments.root else Project.find()
         _default_mirror(project)
-        handler = {"build": _build, "run": _run, "params": _params, "status": _status}[arguments.command]
+        handler = {"build": _build, "run": _run, "params": _params, "status": _status,
+                   "claims": _claims}[arguments.command]
         return handler(project, arguments)
     except CompendiumError as error:
         log.error("%s", error)
@@ -166,6 +171,35 @@ def _status(project, arguments):
     failing = [claim["id"] for claim in claims if claim["status"] == "fails"]
     print(f"\nclaims: {len(claims) - len(failing)} of {len(claims)} hold"
           + (f"; failing: {', '.join(failing)}" if failing else ""))
+    return 0
+
+
+def _claims(project, arguments):
+    state = record.load(project.build_dir / "record.json")
+    claims = record.all_claims(state)
+    for claim in claims:
+        expected = " (expected mismatch)" if claim.get("expect") == "mismatch" else ""
+        stale = " (stale)" if claim.get("stale") else ""
+        print(f"{claim['id']:<45} paper {claim['paper']!s:<12} ours {claim['value']!s:<24} "
+              f"{claim['status']}{expected}{stale}")
+    if not arguments.check:
+        return 0
+
+    broken = [claim["id"] for claim in claims
+              if claim["status"] == "fails" and claim.get("expect") != "mismatch" or claim.get("stale")]
+    missing = [chapter.name for chapter in project.chapters()
+               if state["chapters"].get(chapter.name, {}).get("status") != "ok"]
+    not_default = [name for name, entry in state["chapters"].items()
+                   if entry.get("changed_from_default") or entry.get("profile")]
+    for name in missing:
+        log.error("chapter %s has no successful run in this build", name)
+    for name in not_default:
+        log.error("chapter %s ran with non-default parameters; run 'make book' first", name)
+    for claim_id in broken:
+        log.error("claim %s is expected to hold but fails", claim_id)
+    if broken or missing or not_default:
+        return 1
+    log.info("all %d claims expected to hold do hold", sum(claim.get("expect") != "mismatch" for claim in claims))
     return 0
 
 

@@ -56,7 +56,7 @@ def stage_files(project, state):
         entry = state.get("chapters", {}).get(chapter.name)
         executed = project.build_dir / "executed" / f"{chapter.name}.ipynb"
         if entry and executed.is_file():
-            notebook = decorate(load_notebook(executed), entry)
+            notebook = decorate(merge_prose(load_notebook(chapter.path), load_notebook(executed)), entry)
             files[f"{chapter.docname}.ipynb"] = json.dumps(notebook, indent=1, ensure_ascii=False).encode()
         else:
             files[f"{chapter.docname}.md"] = pages.stub_page(_title(chapter.path), entry).encode()
@@ -65,6 +65,43 @@ def stage_files(project, state):
     files[f"{GENERATED}/status.md"] = pages.status_page(
         state, [chapter.name for chapter in chapters], pages.find_gaps(root)).encode()
     return files
+
+
+def merge_prose(source, executed):
+    """Return the executed notebook with the markdown and cell metadata of the current source.
+
+    A markdown-only or tag-only edit does not change the cache key, so the cached
+    notebook still holds the old prose: the page takes markdown cells and tags
+    from the source and outputs from the executed notebook, matching code cells
+    in order.  If the code cells no longer match (a failed chapter showing its
+    last good run), the executed notebook is returned unchanged.
+    """
+    executed_code = [cell for cell in executed["cells"] if cell["cell_type"] == "code"
+                     and "injected-parameters" not in cell.get("metadata", {}).get("tags", [])]
+    source_code = [cell for cell in source["cells"] if cell["cell_type"] == "code"]
+    if len(executed_code) != len(source_code) or any(
+            _text(old) != _text(new) for old, new in zip(executed_code, source_code)):
+        return executed
+
+    injected = [cell for cell in executed["cells"]
+                if "injected-parameters" in cell.get("metadata", {}).get("tags", [])]
+    outputs = iter(executed_code)
+    cells = []
+    for cell in source["cells"]:
+        if cell["cell_type"] != "code":
+            cells.append(copy.deepcopy(cell))
+            continue
+        ran = next(outputs)
+        cells.append({**copy.deepcopy(ran), "metadata": {**ran.get("metadata", {}), **cell.get("metadata", {})}})
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            cells.extend(copy.deepcopy(injected))
+    merged = copy.deepcopy(executed)
+    merged["cells"] = cells
+    return merged
+
+
+def _text(cell):
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
 
 
 def decorate(notebook, entry):

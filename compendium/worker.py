@@ -92,24 +92,38 @@ def run(job):
 
 
 def _failed_cell(output_path):
-    """Locate the failing cell in the partial notebook: its index in the source notebook and first line."""
+    """Locate the failing cell in the partial notebook: its index in the source notebook and first line.
+
+    The failing cell is the one papermill marked failed or running; when a dead
+    kernel left every cell marked completed, it is the last cell that started.
+    """
     try:
         notebook = json.loads(Path(output_path).read_text())
     except (OSError, ValueError):
         return {"cell": None, "cell_source": ""}
 
     source_index = -1
+    marked = last_started = None
     for cell in notebook["cells"]:
         tags = set(cell.get("metadata", {}).get("tags", []))
         if tags & INSERTED_CELL_TAGS:
             continue
         source_index += 1
-        status = cell.get("metadata", {}).get("papermill", {}).get("status")
+        if cell["cell_type"] != "code":
+            continue
+        papermill = cell.get("metadata", {}).get("papermill", {})
         has_error = any(output.get("output_type") == "error" for output in cell.get("outputs", []))
-        if cell["cell_type"] == "code" and (status in ("failed", "running") or has_error):
-            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-            return {"cell": source_index, "cell_source": source.strip().splitlines()[0] if source.strip() else ""}
-    return {"cell": None, "cell_source": ""}
+        if papermill.get("start_time"):
+            last_started = (source_index, cell)
+        if marked is None and (papermill.get("status") in ("failed", "running") or has_error):
+            marked = (source_index, cell)
+
+    found = marked or last_started
+    if found is None:
+        return {"cell": None, "cell_source": ""}
+    index, cell = found
+    source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    return {"cell": index, "cell_source": source.strip().splitlines()[0] if source.strip() else ""}
 
 
 def _first_lines(text, count=3):

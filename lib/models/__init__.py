@@ -1,0 +1,1 @@
+"""Models the chapters train: weather forecasters and the failure-predictor CNN."""

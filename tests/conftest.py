@@ -1,0 +1,89 @@
+"""Shared fixtures: throw-away fixture books, and a runner for the real ``compendium`` command."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+FIXTURE_NOTEBOOKS = Path(__file__).resolve().parent / "fixtures" / "notebooks"
+COMPENDIUM = [sys.executable, "-m", "compendium.cli"]
+
+
+def _quiet_home(environment, base):
+    # Jupyter, IPython and matplotlib would otherwise write into the home folder.
+    environment.setdefault("MPLCONFIGDIR", str(PROJECT / "_build" / "home" / "matplotlib"))
+    environment.setdefault("IPYTHONDIR", str(PROJECT / "_build" / "home" / "ipython"))
+    environment.setdefault("JUPYTER_DATA_DIR", str(base / "jupyter-data"))
+    environment["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    return environment
+
+
+def make_book(folder, chapters, toc_extra=("generated/ledger", "generated/status")):
+    """Create a small book in ``folder`` with the given fixture chapters and a copy of ``lib/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The book's root folder.
+    """
+    folder = Path(folder)
+    (folder / "chapters").mkdir(parents=True)
+    shutil.copy(PROJECT / "_config.yml", folder)
+    shutil.copy(PROJECT / "references.bib", folder)
+    shutil.copy(PROJECT / "requirements.txt", folder)
+    shutil.copytree(PROJECT / "lib", folder / "lib", ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "intro.md").write_text("# Fixture book\n\nA book for the runner tests.\n")
+    for name in chapters:
+        shutil.copy(FIXTURE_NOTEBOOKS / f"{name}.ipynb", folder / "chapters")
+    shutil.copy(FIXTURE_NOTEBOOKS / "hello_input.txt", folder / "chapters")
+    entries = [f"  - file: chapters/{name}" for name in chapters] + [f"  - file: {page}" for page in toc_extra]
+    (folder / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n" + "\n".join(entries) + "\n")
+    return folder
+
+
+def compendium(root, *arguments, cwd=None, env=None, timeout=600):
+    """Run the real ``compendium`` command on the book at ``root`` and return the completed process."""
+    environment = _quiet_home({**os.environ, **(env or {})}, Path(root))
+    environment.pop("COMPENDIUM_BUILD_DIR", None)
+    environment.update(env or {})
+    return subprocess.run([*COMPENDIUM, "--root", str(root), *arguments], cwd=cwd or root, env=environment,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def read_record(root):
+    """Return the build record of the book at ``root``."""
+    return json.loads((Path(root) / "_build" / "record.json").read_text())
+
+
+def read_notebook(path):
+    """Return a notebook file as a dict."""
+    return json.loads(Path(path).read_text())
+
+
+@pytest.fixture
+def book(tmp_path):
+    """Factory: ``book("hello", "ledger")`` makes a fixture book in a fresh temporary folder."""
+    def factory(*chapters):
+        return make_book(tmp_path / "book", chapters)
+    return factory
+
+
+@pytest.fixture(scope="session")
+def ci_book(tmp_path_factory):
+    """Build the real book at the ``ci`` profile once per session, into a temporary build folder.
+
+    Returns
+    -------
+    pathlib.Path
+        The build folder (holding ``record.json``, ``executed/`` and ``html/``).
+    """
+    build_dir = tmp_path_factory.mktemp("ci-book") / "_build"
+    result = compendium(PROJECT, "build", "--profile", "ci", env={"COMPENDIUM_BUILD_DIR": str(build_dir)},
+                        timeout=1500)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return build_dir
