@@ -99,7 +99,10 @@ class Runner:
         values, origins = resolve(parameters, chapter.name, layers)
         settings = notebook.get("metadata", {}).get("compendium", {}) or {}
         for name in settings.get("datasets", []):
-            datasets.entry(name)
+            try:
+                datasets.entry(name)
+            except datasets.DatasetError as error:
+                raise ConfigurationError(f"chapter {chapter.name!r} declares data it cannot use: {error}") from error
         data = cache.data_digest(self.project.root, settings)
         parts = cache.components(notebook, values, self._lib_digest, data, self._environment_digest)
         plan = Plan(chapter=chapter, notebook=notebook, parameters=parameters, values=values, origins=origins,
