@@ -220,12 +220,13 @@ def _warnings(output):
 
 
 def _assets(root):
-    chapters = root / "chapters"
-    if not chapters.is_dir():
-        return []
-    return [path for path in chapters.rglob("*")
-            if path.is_file() and path.suffix not in (".ipynb", ".yml", ".yaml")
-            and ".ipynb_checkpoints" not in path.parts]
+    assets = []
+    for folder in (root / "chapters", root / "_static"):
+        if folder.is_dir():
+            assets += [path for path in folder.rglob("*")
+                       if path.is_file() and path.suffix not in (".ipynb", ".yml", ".yaml")
+                       and ".ipynb_checkpoints" not in path.parts]
+    return assets
 
 
 def _title(path):

@@ -75,6 +75,10 @@ class Claim:
         """Return the claim as a JSON-serialisable dict."""
         return dataclasses.asdict(self)
 
+    def _ipython_display_(self):
+        # record() has displayed the claim's row already; a cell ending in record(...) adds nothing.
+        pass
+
 
 def compare(value, paper, kind, tolerance=None):
     """Return the status of ``value`` against ``paper`` under the comparison ``kind``.

@@ -38,6 +38,7 @@ def make_book(folder, chapters, toc_extra=("generated/ledger", "generated/status
     shutil.copy(PROJECT / "requirements.txt", folder)
     shutil.copytree(PROJECT / "lib", folder / "lib", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(PROJECT / "data" / "registry", folder / "data" / "registry")
+    shutil.copytree(PROJECT / "_static", folder / "_static")
     (folder / "intro.md").write_text("# Fixture book\n\nA book for the runner tests.\n")
     for name in chapters:
         shutil.copy(FIXTURE_NOTEBOOKS / f"{name}.ipynb", folder / "chapters")
