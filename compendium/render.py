@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from compendium import pages, record
+from compendium import bench, exercises, pages, record
 from compendium.build import load_notebook
 from compendium.errors import RenderError
 
@@ -53,6 +53,7 @@ def stage_files(project, state):
 
     chapters = project.chapters()
     for chapter in chapters:
+        exercises.check_pairs(chapter.name, load_notebook(chapter.path))
         entry = state.get("chapters", {}).get(chapter.name)
         executed = project.build_dir / "executed" / f"{chapter.name}.ipynb"
         if entry and executed.is_file():
@@ -64,6 +65,8 @@ def stage_files(project, state):
     files[f"{GENERATED}/ledger.md"] = pages.ledger_page(record.all_claims(state)).encode()
     files[f"{GENERATED}/status.md"] = pages.status_page(
         state, [chapter.name for chapter in chapters], pages.find_gaps(root)).encode()
+    if f"{GENERATED}/bench" in project.toc_docnames():
+        files[f"{GENERATED}/bench.md"] = bench.bench_markdown(bench.load(project.build_dir)).encode()
     return files
 
 
@@ -112,7 +115,8 @@ def decorate(notebook, entry):
     if entry.get("status") == "failed":
         blocks.append(pages.failure_markdown(entry, showing_last_good=True))
     blocks.append(pages.provenance_markdown(run, entry))
-    cell = {"cell_type": "markdown", "metadata": {"tags": [pages.PROVENANCE_TAG]}, "source": "\n\n".join(blocks)}
+    cell = {"cell_type": "markdown", "id": pages.PROVENANCE_TAG, "metadata": {"tags": [pages.PROVENANCE_TAG]},
+            "source": "\n\n".join(blocks)}
 
     position = 0
     for index, existing in enumerate(notebook["cells"]):

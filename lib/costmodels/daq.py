@@ -66,6 +66,7 @@ def _names_bytes(value):
 
 
 def _efficiency(value, unit, where):
+    # NOTE: pint treats bits as dimensionless, so J where J/bit is expected passes this check.
     magnitude = _magnitude(value, unit, where, dimensions={ureg.Quantity(1, unit).dimensionality: unit})
     _check_non_negative(magnitude, where, unit)
     return magnitude
@@ -372,7 +373,9 @@ def evaluate(system, year=DEFAULT_YEAR):
             continue
 
         # Merge the inputs: sizes add (after each input's compression), rates and
-        # class counts are averaged, which assumes every input carries the same events.
+        # class counts are averaged.
+        # NOTE: averaging is exact only when every input carries the same events,
+        # as in the CMS graph; inputs at different rates are not modelled.
         inputs = system.predecessors[name]
         size[name] = sum(size[source] * (1.0 - _compression(system.nodes[source])) for source in inputs)
         rate_in[name] = sum(rate_out[source] for source in inputs) / len(inputs)

@@ -1,4 +1,4 @@
-"""What a DAQ system would need to fit a power budget: a faster node, or a later technology year."""
+"""Requirements for a DAQ system to fit a power budget: the speed-up of one node, or a later technology year."""
 
 import numpy as np
 

@@ -130,7 +130,7 @@ def solve_threshold(classifier, irrelevant_rate, relevant_rate, rejected):
 
     Solves ``[N F-(t) + P F+(t)] / (N + P) = rejected`` by bisection on a
     bracket from ``classifier.bracket()``; the left side increases with ``t``,
-    so the bracket always holds the root.  Every argument broadcasts.
+    so the bracket always contains the root.  Every argument broadcasts.
 
     Parameters
     ----------

@@ -30,7 +30,7 @@ _INTEGRATION_POINTS = 20_001
 class TurnOnCurve:
     """Trigger efficiency as a function of object energy, PCHIP through digitised points.
 
-    Outside the digitised range the curve holds its end values, and every
+    Outside the digitised range the curve keeps its end values, and every
     value is clipped to [0, 1].
 
     Attributes
@@ -58,16 +58,18 @@ class TurnOnCurve:
 
     def __call__(self, energy):
         """Return the efficiency at ``energy`` (GeV, array), in [0, 1]."""
+        # NOTE: the authors' extrapolation outside the digitised range is not
+        # documented; keeping the end values is this library's choice.
         inside = np.clip(np.asarray(energy, dtype=float), self.energy[0], self.energy[-1])
         return np.clip(self._spline(inside), 0.0, 1.0)
 
     def mean_efficiency(self, slope, digitised_range_only=True):
         """Return the efficiency averaged over an exponential energy spectrum of ``slope`` (1/GeV).
 
-        With ``digitised_range_only`` (the authors' choice, inferred from their
-        fitted slopes) the average integrates only over the digitised energies,
-        so the spectrum tail above the last point counts as not triggering;
-        otherwise the end values extend to 0 and to infinity.  The integral is
+        With ``digitised_range_only`` the average integrates only over the
+        digitised energies, so the spectrum tail above the last point counts
+        as not triggering.  This is the authors' choice, inferred from their
+        fitted slopes.  Otherwise the end values extend to 0 and to infinity.  The integral is
         a trapezoid sum on 20 001 energies, and ``slope`` may be an array.
         """
         slope = np.asarray(slope, dtype=float)[..., np.newaxis]
@@ -88,9 +90,9 @@ def fit_spectrum_slope(curve, target, digitised_range_only=True):
 
     The averaged efficiency rises from 0 at very hard spectra to a maximum and
     falls again for soft ones.  The fit takes the root on the soft side of the
-    maximum; if ``target`` exceeds the maximum it returns the slope at the
-    maximum, as the authors' bounded minimisation of ``|average - target|``
-    does (the jet and tau curves in their data).
+    maximum.  If ``target`` exceeds the maximum, it returns the slope at the
+    maximum, because that is where the authors' bounded minimisation of
+    ``|average - target|`` ends up (the jet and tau curves in their data).
 
     Parameters
     ----------
@@ -169,8 +171,8 @@ def fit_slopes(curves, menu, targets="egamma"):
         Supplies the per-object rate targets.
     targets : str
         ``"egamma"`` fits every object to the e/gamma share, as the authors'
-        code does (a copy slip kept for fidelity); ``"per_object"`` fits each
-        object to its own share.
+        code does.  That is a copy slip in their code, kept for fidelity.
+        ``"per_object"`` fits each object to its own share.
 
     Returns
     -------

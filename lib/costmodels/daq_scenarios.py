@@ -1,8 +1,8 @@
 """The CMS DAQ as a SystemFlow graph, built from parameters set in code: Run 3, HL-LHC and the improvements.
 
 Topology: 19 sub-detectors feed four category merge nodes (Tracking, Timing,
-Calorimetry, Muon); these feed the Level-1 trigger ("Intermediate"), which
-feeds the high-level trigger ("Global"), which feeds storage ("Disk").  The
+Calorimetry, Muon).  These feed the Level-1 trigger ("Intermediate"), then the
+high-level trigger ("Global"), then storage ("Disk").  The
 node names are those of the authors' parameter sheets, so a system built here
 and one read by :mod:`lib.costmodels.daq_sheets` compare node by node.
 Parameter values are those of the SystemFlow sheets at commit b9af6d5 of

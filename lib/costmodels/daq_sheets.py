@@ -1,6 +1,6 @@
 """Readers for the authors' SystemFlow sheets (registered data set "cms-daq") and builders that turn them into systems.
 
-The data set holds the parameter workbooks ``cms_system_*.xlsx`` (sheets
+The data set contains the parameter workbooks ``cms_system_*.xlsx`` (sheets
 "Detectors", "Triggers", "Global"), the sub-detector size table
 ``breakdown.xlsx``, the HLT wall-time points ``wall_time_scaling.xlsx``, the
 Level-1 turn-on curves ``l1t_data/*.csv`` with the menu composition
@@ -35,7 +35,7 @@ COLUMN_ALIASES = {"Reduction": "Reduction Ratio"}
 
 
 class SheetError(ValueError):
-    """Raised when a workbook sheet lacks a column the model needs, or holds an unusable value."""
+    """Raised when a workbook sheet lacks a column the model needs, or contains an unusable value."""
 
 
 def require_columns(frame, columns, source):
@@ -167,8 +167,8 @@ def system_from_workbook(workbook, classifiers=None, complexities=None):
     """Build a :class:`~lib.costmodels.daq.System` from a workbook read by :func:`read_system_workbook`.
 
     Every detector row becomes a detector linked to its category node with the
-    row's link efficiency; every trigger row becomes a processor linked to its
-    "Output" node, and the row without an output becomes storage.
+    row's link efficiency.  Every trigger row becomes a processor linked to its
+    "Output" node, except the row without an output, which becomes storage.
 
     Parameters
     ----------
@@ -176,9 +176,9 @@ def system_from_workbook(workbook, classifiers=None, complexities=None):
         Result of :func:`read_system_workbook`.
     classifiers : dict, optional
         Node name to classifier.  Filtering rows not named here use the
-        sheet's "Classifier" column: "Gaussian" (or no such column) builds a
-        GaussianClassifier from "Skill mean" and "Skill variance"; "L1T" must
-        be supplied here.
+        sheet's "Classifier" column.  "Gaussian", or a sheet without that
+        column, builds a GaussianClassifier from "Skill mean" and "Skill
+        variance".  An "L1T" classifier must be supplied here.
     complexities : dict, optional
         Node name to complexity function; the sheets hold op efficiencies but
         not the functions, which live in code.
