@@ -1,6 +1,6 @@
 """Read the peg-in-hole force/torque logs and measure makespan from them.
 
-The data set ``peg-in-hole`` holds the raw logs that Watson and Correll
+The data set ``peg-in-hole`` contains the raw logs that Watson and Correll
 recorded for "Optimal decision making in robotic assembly and other
 trial-and-error tasks" (arXiv 2301.10846): one CSV file per attempt of a robot
 inserting a large bearing with a twisting motion.  Each file has no header row
@@ -99,7 +99,7 @@ def read_episodes(folder, split="training"):
         If ``split`` is not one of :data:`SPLITS`, or a file has an
         unexpected number of columns or a label other than 0 or 1.
     FileNotFoundError
-        If the split's folder is missing or holds no log files.
+        If the split's folder is missing or contains no log files.
     """
     if split not in SPLITS:
         raise ValueError(f"invalid split {split!r}; expected one of: {', '.join(map(repr, SPLITS))}")
@@ -154,15 +154,18 @@ def episode_table(samples, abort_threshold=ABORT_THRESHOLD):
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``episode``, in chronological order, with columns ``file``,
-        ``started`` (timestamp of the first sample), ``duration`` (s, last
-        minus first sample time), ``succeeded`` (bool), ``n_samples``,
-        ``n_outputs`` (number of detector outputs), ``first_output`` (s, time
-        of the first detector output, NaN without one), ``max_p_failure``,
-        ``aborted`` (bool: some output reached ``abort_threshold``),
-        ``abort_time`` (s, time of that output, NaN if not aborted) and
-        ``gap`` (s, time from this attempt's last sample to the next
-        attempt's first sample, NaN for the last attempt).
+        Indexed by ``episode``, in chronological order.  Columns:
+
+        - ``file``, ``started`` (timestamp of the first sample);
+        - ``duration`` (s): last minus first sample time;
+        - ``succeeded`` (bool), ``n_samples``;
+        - ``n_outputs``: number of detector outputs;
+        - ``first_output`` (s): time of the first detector output, NaN without one;
+        - ``max_p_failure``;
+        - ``aborted`` (bool): some output reached ``abort_threshold``;
+        - ``abort_time`` (s): time of that output, NaN if not aborted;
+        - ``gap`` (s): time from this attempt's last sample to the next
+          attempt's first sample, NaN for the last attempt.
     """
     groups = samples.groupby("episode", sort=True)
     table = pd.DataFrame({

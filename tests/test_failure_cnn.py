@@ -126,6 +126,19 @@ def test_score_checks_nan_after_episode_end(small_fit):
     assert not np.isnan(scores[:, 0]).any()
 
 
+def test_fit_and_predict_restore_threads(small_fit):
+    predictor, samples, table = small_fit
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        predictor.fit(samples, table)
+        assert torch.get_num_threads() == 2
+        predictor.score_checks(samples, table)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_fit_is_deterministic_on_cpu():
     torch.use_deterministic_algorithms(True, warn_only=True)
     first, samples, table = fit_small(seed=3)

@@ -290,7 +290,7 @@ def test_replay_timeout():
     np.testing.assert_allclose(replay["time"], [18.0, 20.0, 20.0, 10.0])
 
 
-def test_closed_form_on_records_is_total_time_per_win():
+def test_closed_form_on_replay_is_identity():
     rng = np.random.default_rng(2)
     durations = np.where(rng.random(300) < 0.5, rng.uniform(15, 70, 300), 69.5)
     succeeded = durations < 69.5

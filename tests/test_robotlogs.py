@@ -23,7 +23,11 @@ def no_detector(row):
 
 
 def tuple_detector(row):
-    return '"(-50.0, -50.0)"' if row < 3 else '"(0.8, 0.2)"' if row < 6 else '"[0.05, 0.95]"'
+    if row < 3:
+        return '"(-50.0, -50.0)"'
+    if row < 6:
+        return '"(0.8, 0.2)"'
+    return '"[0.05, 0.95]"'
 
 
 @pytest.fixture()

@@ -10,10 +10,11 @@ attempt, the renewal-reward argument (Wald's identity) gives
 
 which depends on the durations only through their means.  This module
 evaluates that closed form for the reactive policy (every attempt runs to its
-end) and the preemptive policy (a failure predictor aborts attempts early),
-solves the same problem as a Markov jump process, gives the variance, the
-break-even points at which preemption stops paying, a vectorised Monte Carlo
-simulator and the replay of a check-and-abort policy on recorded attempts.
+end) and the preemptive policy (a failure predictor aborts attempts early).
+It also solves the same problem as a Markov jump process and gives the
+variance and the break-even points at which preemption stops paying.  A
+vectorised Monte Carlo simulator and the replay of a check-and-abort policy on
+recorded attempts complete it.
 
 Symbols used throughout (names of the function arguments in brackets):
 
@@ -290,10 +291,11 @@ def preemptive_makespan(success_rate, false_alarm_rate, detection_rate, success_
 def mjp_matrices(outcomes, reset=0.0):
     """Build the jump matrix and mean holding times of the attempt loop as a Markov jump process.
 
-    Transient states, in order: ``"reset"`` (holding time ``R``), ``"branch"``
-    (zero holding time; jumps to outcome ``i`` with probability ``p_i``) and
-    one state per outcome (holding time ``T_i``).  A winning outcome jumps to
-    the absorbing state, every other outcome back to ``"reset"``.
+    The transient states are, in order, ``"reset"`` with holding time ``R``,
+    ``"branch"`` with holding time 0, and one state per outcome with holding
+    time ``T_i``.  The branch jumps to outcome ``i`` with probability ``p_i``.
+    A winning outcome jumps to the absorbing state, every other outcome back
+    to ``"reset"``.
 
     Returns
     -------
@@ -321,7 +323,7 @@ def mjp_moments(outcomes, reset=0.0, distribution="exponential", gamma_shape=4.0
 
     The vector of expected times to absorption is ``m = (I - P)^-1 h``; the
     second moments follow from ``s = (I - P)^-1 (h2 + 2 h * (P m))``, where
-    ``h2`` holds the second moments of the holding times (``2 T**2`` for the
+    ``h2`` contains the second moments of the holding times (``2 T**2`` for the
     exponential holding times of a true Markov jump process).  The makespan
     starts in state ``"reset"``.  This is an independent route to
     :func:`expected_makespan` and :func:`makespan_variance`.
@@ -447,8 +449,8 @@ def break_even_reset_time(success_rate, false_alarm_rate, detection_rate, failur
     """Return ``R*``, the per-attempt reset time above which preemption stops paying (s).
 
     ``R* = [(1-s) beta (T_F - T_A) - alpha ((1-s) T_F + s T_A)] / alpha``.  A
-    negative value means preemption does not pay even without a reset; with
-    ``alpha = 0`` the reset never tips the balance and ``R*`` is infinite
+    negative value means preemption does not pay even without a reset.  With
+    ``alpha = 0`` the reset never tips the balance, so ``R*`` is infinite
     (or NaN when ``beta`` is 0 too).
     """
     s = _probability(success_rate, "success_rate")
