@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from compendium import cache, executor, record
+from compendium import cache, executor, exercises, record
 from compendium.errors import ConfigurationError, ParameterError
 from compendium.parameters import find_parameters_cell, parse_parameters, read_parameter_file, resolve, overrides_of
 from lib import claims as claim_module
@@ -95,6 +95,7 @@ class Runner:
             If an override is unknown or has the wrong type; nothing has started then.
         """
         notebook, parameters = chapter_parameters(chapter)
+        exercises.check_pairs(chapter.name, notebook)
         layers = [layer for layer in [profile_layer(chapter, profile), *extra_layers] if layer]
         values, origins = resolve(parameters, chapter.name, layers)
         settings = notebook.get("metadata", {}).get("compendium", {}) or {}

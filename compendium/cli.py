@@ -50,6 +50,10 @@ def _parser():
     claims = commands.add_parser("claims", help="list the claims of the last build")
     claims.add_argument("--check", action="store_true",
                         help="exit 1 if a claim expected to hold fails, or a chapter has no successful run")
+
+    student = commands.add_parser("student", help="write student copies of the chapters, solutions removed, "
+                                                  "to _build/student/")
+    student.add_argument("chapters", nargs="*", metavar="CHAPTER", help="only these chapters (default: all)")
     return parser
 
 
@@ -62,7 +66,7 @@ def main(argv=None):
         project = Project.find(arguments.root) if arguments.root else Project.find()
         _default_mirror(project)
         handler = {"build": _build, "run": _run, "params": _params, "status": _status,
-                   "claims": _claims}[arguments.command]
+                   "claims": _claims, "student": _student}[arguments.command]
         return handler(project, arguments)
     except CompendiumError as error:
         log.error("%s", error)
@@ -200,6 +204,14 @@ def _claims(project, arguments):
     if broken or missing or not_default:
         return 1
     log.info("all %d claims expected to hold do hold", sum(claim.get("expect") != "mismatch" for claim in claims))
+    return 0
+
+
+def _student(project, arguments):
+    from compendium.student import write_student_copies
+
+    written = write_student_copies(project, arguments.chapters)
+    log.info("%d student copies in %s", len(written), project.build_dir / "student")
     return 0
 
 
