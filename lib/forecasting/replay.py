@@ -52,7 +52,7 @@ class ReplaySettings:
     Attributes
     ----------
     train_days : int
-        Full training window (d); the paper used 140.
+        Full training window (d); Törnquist et al. (2023) used 140.
     replay_start_day : int
         First origin, in days after the first hour of the site's data (d).
     replay_days : int
@@ -112,10 +112,10 @@ def check_settings(settings, n_rows):
     Raises
     ------
     ValueError
-        If the lookback is below 1 h, a horizon is outside 1..6 h, the training
-        window is longer than the data or than the data before the replay
-        start, the VH-proxy's longest window exceeds ``train_days``, or the
-        replay period runs past the data.
+        If the lookback is below 1 h or a horizon is outside 1..6 h.  Also if
+        the training window is longer than the data, or than the data before
+        the replay start.  Also if the VH-proxy's longest window exceeds
+        ``train_days``, or the replay period runs past the data.
     """
     if settings.lookback < 1:
         raise ValueError(f"lookback must be >= 1 h, got {settings.lookback!r}")
@@ -237,11 +237,19 @@ def _window_days(configuration, settings, design, position):
     return settings.vh.window_days(history)
 
 
-def _fit(architecture, settings, design, position, window_days):
+def training_rows(design, position, window_days):
+    """Return the complete rows a fit at ``position`` may use: the last ``window_days`` days of fully labelled origins.
+
+    An origin s is fully labelled at t when s + max(horizons) <= t.
+    """
     last = position - max(design.horizons)
     rows = np.arange(max(last - 24 * window_days + 1, 0), last + 1)
     complete = ~np.isnan(design.X[rows]).any(axis=1) & ~np.isnan(design.Y[rows]).any(axis=1)
-    rows = rows[complete]
+    return rows[complete]
+
+
+def _fit(architecture, settings, design, position, window_days):
+    rows = training_rows(design, position, window_days)
     if len(rows) < 4:
         raise ValueError(f"only {len(rows)} complete training rows before {design.index[position]}; "
                          "the data has too many gaps or junctions for this window")

@@ -1,7 +1,7 @@
 """Score replayed forecasts and compare configurations on error, compute and error normalised to compute.
 
 Compute is the sum over a cell's fits of the deterministic proxy
-(:class:`lib.models.forecasters.FitCost`); its unit differs between
+(:class:`lib.models.forecasters.FitCost`).  The proxy's unit differs between
 architectures, so compute is only compared between configurations of the
 same (site, target, architecture).
 """

@@ -1,6 +1,7 @@
-"""VH-proxy: our stand-in for the paper's Variance Horizon, which picks how many days of history to train on.
+"""VH-proxy: our stand-in for the Variance Horizon, which picks how many days of history to train on.
 
-The paper's Variance Horizon algorithm is not public.  The VH-proxy picks
+The Variance Horizon of Törnquist et al. (2023, arXiv 2309.15207) is not
+published as an algorithm or code.  The VH-proxy picks
 the shortest window (in whole days) whose target variance is close to that of
 the longest window:
 

@@ -173,6 +173,7 @@ class XGBoostForecaster(Forecaster):
         self.device = device
 
     def _fit_scaled(self, X, Y, weights, validation):
+        # NOTE: the CUDA path (XGBoost device="cuda", torch on "cuda") has not been run on a GPU yet.
         device = self.device or runtime.torch_device()
         self.model_ = xgboost.XGBRegressor(
             n_estimators=self.n_estimators, max_depth=self.max_depth, learning_rate=self.learning_rate,
