@@ -27,7 +27,8 @@ def provenance_markdown(run, entry):
     """
     defaults = entry.get("defaults", {})
     comments = entry.get("comments", {})
-    overrides = run.get("overrides", {})
+    overrides = {name: origin for name, origin in run.get("overrides", {}).items()
+                 if json.dumps(run.get("parameters", {}).get(name)) != json.dumps(defaults.get(name))}
     lines = [
         ":::{admonition} How this page was run",
         ":class: note run-parameters",
@@ -97,8 +98,8 @@ def ledger_page(claims):
         "",
         f"{holding} of {len(claims)} claims hold.",
         "",
-        "| claim | paper | source | ours | comparison | status | chapter | note |",
-        "|---|---|---|---|---|---|---|---|",
+        "| claim | paper | ours | comparison | status | chapter |",
+        "|---|---|---|---|---|---|",
     ]
     for claim in claims:
         status = claim["status"]
@@ -107,12 +108,17 @@ def ledger_page(claims):
         if claim.get("stale"):
             status += " (stale: latest run failed)"
         lines.append(
-            f"| `{claim['id']}` | {_cell(format_value(claim['paper'], claim['unit']))} | {_cell(claim['source'])} "
+            f"| `{claim['id']}` | {_cell(format_value(claim['paper'], claim['unit']))} "
             f"| {_cell(format_value(claim['value'], claim['unit']))} | {_cell(format_tolerance(claim))} "
-            f"| {status} | {{doc}}`/{claim['docname']}` | {_cell(claim.get('note', ''))} |"
+            f"| {status} | {{doc}}`/{claim['docname']}` |"
         )
     if not claims:
-        lines.append("| (no claims recorded yet) | | | | | | | |")
+        lines.append("| (no claims recorded yet) | | | | | |")
+
+    lines += ["", "## Sources and notes", ""]
+    for claim in claims:
+        note = f" {claim['note']}" if claim.get("note") else ""
+        lines.append(f"- `{claim['id']}` (source: {claim.get('source') or 'not given'}).{note}")
     return "\n".join(lines) + "\n"
 
 
