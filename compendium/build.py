@@ -23,7 +23,7 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 @dataclasses.dataclass
 class Plan:
-    """What the runner will do for one chapter, and the inputs that decided it."""
+    """The runner's decision for one chapter (fresh, cached or execute) and the inputs behind it."""
 
     chapter: object
     notebook: dict
@@ -144,11 +144,10 @@ class Runner:
                 self._restore(plan, state)
 
         to_run = [plan for plan in plans if plan.action == "execute"]
-        if to_run:
-            parallel = min(self.jobs, len(to_run))
-            threads = max(1, self.cores // parallel)
-            jobs = [self._job(plan, threads) for plan in to_run]
-            by_name = {plan.chapter.name: plan for plan in to_run}
+        by_name = {plan.chapter.name: plan for plan in to_run}
+        for phase in schedule(to_run, self.jobs, self.cores, expected_work(state, to_run)):
+            parallel, threads = phase["parallel"], phase["threads"]
+            jobs = [self._job(plan, threads) for plan in phase["plans"]]
             for job, result in self._run_jobs(jobs, parallel):
                 plan = by_name[job["chapter"]]
                 if result["status"] == "ok":
@@ -158,8 +157,10 @@ class Runner:
                     failures.append(plan.chapter.name)
                 record.save(self.record_path, state)
                 if failures and fail_fast:
-                    log.error("stopping after the first failure (--fail-fast)")
                     break
+            if failures and fail_fast:
+                log.error("stopping after the first failure (--fail-fast)")
+                break
 
         record.save(self.record_path, state)
         return failures
@@ -273,6 +274,59 @@ class Runner:
         log.error("%s: failed in cell %s (%s) after %.1f s: %s: %s. Partial notebook: %s", name, cell,
                   error.get("kind"), result["duration_s"], error.get("ename"), error.get("evalue"),
                   kept if kept.is_file() else "none")
+
+
+def expected_work(state, plans):
+    """Return each chapter's expected CPU work in seconds.
+
+    The estimate is the last recorded run's duration times its threads.  For a chapter
+    never run in this build folder, it is the ``work_seconds`` the chapter declares in
+    its ``compendium`` metadata, if any.
+    """
+    work = {}
+    for plan in plans:
+        entry = state.get("chapters", {}).get(plan.chapter.name, {})
+        if entry.get("duration_s") and entry.get("threads"):
+            work[plan.chapter.name] = entry["duration_s"] * entry["threads"]
+        elif plan.settings.get("work_seconds"):
+            work[plan.chapter.name] = float(plan.settings["work_seconds"])
+    return work
+
+
+def schedule(plans, jobs, cores, work):
+    """Split the chapters to execute into phases of ``(plans, parallel, threads)`` with parallel x threads <= cores.
+
+    Chapters run longest first, as far as the record of earlier runs tells.  When one
+    chapter's expected work exceeds that of all the others together, one thread
+    each would leave cores idle while it runs alone at the end, so the others run
+    first and that chapter then gets every core.
+
+    Parameters
+    ----------
+    plans : list of Plan
+        Chapters to execute.
+    jobs, cores : int
+        Maximum chapters at once, and cores available.
+    work : dict
+        Expected CPU seconds by chapter name (missing when never run).
+
+    Returns
+    -------
+    list of dict
+        Phases, run one after the other.
+    """
+    if not plans:
+        return []
+    unknown = float("inf")
+    ordered = sorted(plans, key=lambda plan: -work.get(plan.chapter.name, unknown))
+    parallel = min(jobs, len(ordered))
+    if parallel > 1 and all(plan.chapter.name in work for plan in ordered):
+        longest, rest = ordered[0], ordered[1:]
+        if work[longest.chapter.name] > sum(work[plan.chapter.name] for plan in rest):
+            first = min(jobs, len(rest))
+            return [{"plans": rest, "parallel": first, "threads": max(1, cores // first)},
+                    {"plans": [longest], "parallel": 1, "threads": cores}]
+    return [{"plans": ordered, "parallel": parallel, "threads": max(1, cores // parallel)}]
 
 
 def _summary(entry):

@@ -50,7 +50,7 @@ class Project:
         Raises
         ------
         ConfigurationError
-            If no folder at or above ``start`` holds ``_config.yml`` and ``_toc.yml``.
+            If no folder at or above ``start`` contains ``_config.yml`` and ``_toc.yml``.
         """
         candidates = [Path(start or os.getcwd()).resolve(), Path(__file__).resolve().parent.parent]
         for candidate in candidates:

@@ -48,7 +48,7 @@ def ensure_kernelspec(jupyter_dir):
 
 
 def run(job):
-    """Execute the job's notebook and return the result dict (never raises for chapter failures)."""
+    """Execute the job's notebook and return the result dict; a failing chapter is reported in it, not raised."""
     os.environ.update(job["env"])
     ensure_kernelspec(job["jupyter_dir"])
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [job["jupyter_dir"], os.environ.get("JUPYTER_PATH")]))

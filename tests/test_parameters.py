@@ -115,3 +115,37 @@ def test_parameter_file_must_be_mapping(tmp_path):
     path.write_text(yaml.safe_dump([1, 2]))
     with pytest.raises(ParameterError):
         read_parameter_file(path)
+
+
+class _Chapter:
+    def __init__(self, name):
+        self.name = name
+
+
+class _Plan:
+    def __init__(self, name):
+        self.chapter = _Chapter(name)
+
+
+def _phases(work, jobs=2, cores=2):
+    from compendium.build import schedule
+
+    plans = [_Plan(name) for name in ("a", "b", "c")]
+    return [([plan.chapter.name for plan in phase["plans"]], phase["parallel"], phase["threads"])
+            for phase in schedule(plans, jobs, cores, work)]
+
+
+def test_schedule_without_history_runs_all_at_once():
+    assert _phases({}) == [(["a", "b", "c"], 2, 1)]
+
+
+def test_schedule_dominant_chapter_gets_all_cores():
+    assert _phases({"a": 20, "b": 16, "c": 305}) == [(["a", "b"], 2, 1), (["c"], 1, 2)]
+
+
+def test_schedule_balanced_runs_longest_first():
+    assert _phases({"a": 100, "b": 90, "c": 120}) == [(["c", "a", "b"], 2, 1)]
+
+
+def test_schedule_single_job_is_sequential():
+    assert _phases({"a": 20, "b": 16, "c": 305}, jobs=1) == [(["c", "a", "b"], 1, 2)]
