@@ -49,7 +49,7 @@ check-claims: book
 
 # Timings of our build against Jupyter Book and a papermill loop; writes _build/bench.json.
 bench: $(STAMP)
-	$(BIN)/python -m compendium.bench
+	$(BIN)/python -m compendium.bench $(if $(PROFILE),--profile $(PROFILE))
 
 # Student copies of every chapter, solutions removed, in _build/student/.
 student: $(STAMP)
