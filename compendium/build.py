@@ -10,6 +10,7 @@ from pathlib import Path
 
 from compendium import cache, executor, exercises, record
 from compendium.errors import ConfigurationError, ParameterError
+from compendium.notebook import cell_source, load_notebook
 from compendium.parameters import find_parameters_cell, parse_parameters, read_parameter_file, resolve, overrides_of
 from lib import claims as claim_module
 from lib import datasets
@@ -37,27 +38,11 @@ class Plan:
     action: str = "execute"
 
 
-def load_notebook(path):
-    """Return a notebook as a dict (nbformat 4 JSON).
-
-    Raises
-    ------
-    ConfigurationError
-        If the file is not a readable notebook.
-    """
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise ConfigurationError(f"cannot read notebook {path}: {error}") from error
-
-
 def chapter_parameters(chapter):
     """Return the notebook and its declared parameters for ``chapter``."""
     notebook = load_notebook(chapter.path)
     index = find_parameters_cell(notebook, chapter.name)
-    source = notebook["cells"][index]["source"]
-    source = source if isinstance(source, str) else "".join(source)
-    return notebook, parse_parameters(source, chapter.name)
+    return notebook, parse_parameters(cell_source(notebook["cells"][index]), chapter.name)
 
 
 def profile_layer(chapter, profile):
@@ -296,7 +281,7 @@ def expected_work(state, plans):
 def schedule(plans, jobs, cores, work):
     """Split the chapters to execute into phases of ``(plans, parallel, threads)`` with parallel x threads <= cores.
 
-    Chapters run longest first, as far as the record of earlier runs tells.  When one
+    Chapters run longest first, as estimated from earlier runs or declared ``work_seconds``.  When one
     chapter's expected work exceeds that of all the others together, one thread
     each would leave cores idle while it runs alone at the end, so the others run
     first and that chapter then gets every core.

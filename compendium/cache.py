@@ -14,6 +14,7 @@ import platform
 import shutil
 from pathlib import Path
 
+from compendium.notebook import cell_source
 from lib import datasets
 
 # Bump when the runner changes what it injects into or records from a notebook.
@@ -26,8 +27,7 @@ def code_digest(notebook):
     digest = hashlib.sha256()
     for cell in notebook["cells"]:
         if cell["cell_type"] == "code":
-            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-            digest.update(source.encode())
+            digest.update(cell_source(cell).encode())
             digest.update(b"\0")
     return digest.hexdigest()
 

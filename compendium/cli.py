@@ -7,6 +7,7 @@ import sys
 import time
 
 from compendium import record
+from compendium.cache import changed_components
 from compendium.build import Runner, chapter_parameters
 from compendium.errors import CompendiumError
 from compendium.parameters import read_parameter_file
@@ -38,7 +39,7 @@ def _parser():
                      help="set a parameter; repeat for several")
     run.add_argument("-f", "--file", help="YAML file of parameter values")
     run.add_argument("--profile", help="apply chapters/<name>.<PROFILE>.yml first")
-    run.add_argument("--force", action="store_true", help="re-execute even if the cache holds this run")
+    run.add_argument("--force", action="store_true", help="re-execute even if the cache contains this run")
     run.add_argument("--no-render", action="store_true", help="execute only; do not build the HTML")
     run.add_argument("--scheduler", metavar="ADDRESS", help="run the chapter on this Dask scheduler")
 
@@ -162,7 +163,7 @@ def _status(project, arguments):
             print(f"{chapter.name}: failed (cell {error.get('cell')}, {error.get('ename')}: "
                   f"{str(error.get('evalue', '')).splitlines()[0] if error.get('evalue') else ''})")
             continue
-        changed = [name for name in plan.components if entry.get("components", {}).get(name) != plan.components[name]]
+        changed = changed_components(entry.get("components"), plan.components)
         if entry.get("changed_from_default") and not entry.get("profile"):
             print(f"{chapter.name}: fresh for its last parameters {entry['changed_from_default']}; "
                   f"a build at defaults would re-run it")

@@ -14,6 +14,7 @@ import dataclasses
 import re
 
 from compendium.errors import ConfigurationError
+from compendium.notebook import cell_source
 
 EXERCISE_NAMES = ("exercise", "exercise-start")
 SOLUTION_NAMES = ("solution", "solution-start")
@@ -57,12 +58,6 @@ class Directive:
         if self.name in SOLUTION_NAMES:
             return self.argument.split()[0] if self.argument.split() else ""
         return ""
-
-
-def cell_source(cell):
-    """Return a cell's source as one string, whether stored as a string or a list of lines."""
-    source = cell.get("source", "")
-    return source if isinstance(source, str) else "".join(source)
 
 
 def directives(notebook):

@@ -3,6 +3,7 @@
 import json
 import re
 
+from compendium.notebook import cell_source
 from lib.claims import format_tolerance, format_value
 
 PROVENANCE_TAG = "compendium-provenance"
@@ -177,8 +178,7 @@ def find_gaps(root):
         except (OSError, json.JSONDecodeError):
             continue
         for index, cell in enumerate(notebook.get("cells", [])):
-            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-            for line in source.splitlines():
+            for line in cell_source(cell).splitlines():
                 match = NOTE_PATTERN.search(line)
                 if match and cell["cell_type"] == "code":
                     gaps.append((f"{path.relative_to(root)} cell {index}", match.group(1).strip()))

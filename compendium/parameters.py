@@ -84,7 +84,7 @@ def parse_parameters(source, chapter_name):
     Raises
     ------
     ParameterError
-        If the cell is not valid Python, holds a statement other than a simple
+        If the cell is not valid Python, contains a statement other than a simple
         assignment, or a default is not a literal bool, int, float, str or list of those.
     """
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from compendium import bench, exercises, pages, record
-from compendium.build import load_notebook
+from compendium.notebook import cell_source, load_notebook
 from compendium.errors import RenderError
 
 log = logging.getLogger("compendium")
@@ -74,7 +74,7 @@ def merge_prose(source, executed):
     """Return the executed notebook with the markdown and cell metadata of the current source.
 
     A markdown-only or tag-only edit does not change the cache key, so the cached
-    notebook still holds the old prose: the page takes markdown cells and tags
+    notebook still contains the old prose: the page takes markdown cells and tags
     from the source and outputs from the executed notebook, matching code cells
     in order.  If the code cells no longer match (a failed chapter showing its
     last good run), the executed notebook is returned unchanged.
@@ -83,7 +83,7 @@ def merge_prose(source, executed):
                      and "injected-parameters" not in cell.get("metadata", {}).get("tags", [])]
     source_code = [cell for cell in source["cells"] if cell["cell_type"] == "code"]
     if len(executed_code) != len(source_code) or any(
-            _text(old) != _text(new) for old, new in zip(executed_code, source_code)):
+            cell_source(old) != cell_source(new) for old, new in zip(executed_code, source_code)):
         return executed
 
     injected = [cell for cell in executed["cells"]
@@ -103,10 +103,6 @@ def merge_prose(source, executed):
     return merged
 
 
-def _text(cell):
-    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-
-
 def decorate(notebook, entry):
     """Insert the run-parameters block (and a failure warning if needed) after the chapter's title."""
     notebook = copy.deepcopy(notebook)
@@ -120,8 +116,7 @@ def decorate(notebook, entry):
 
     position = 0
     for index, existing in enumerate(notebook["cells"]):
-        source = existing["source"] if isinstance(existing["source"], str) else "".join(existing["source"])
-        if existing["cell_type"] == "markdown" and source.lstrip().startswith("# "):
+        if existing["cell_type"] == "markdown" and cell_source(existing).lstrip().startswith("# "):
             position = index + 1
             break
     notebook["cells"].insert(position, cell)
@@ -239,7 +234,7 @@ def _title(path):
     except Exception:  # the stub still needs a title when the notebook cannot be read
         return path.stem
     for cell in notebook.get("cells", []):
-        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        source = cell_source(cell)
         if cell["cell_type"] == "markdown" and source.lstrip().startswith("# "):
             return source.lstrip()[2:].splitlines()[0].strip()
     return path.stem

@@ -14,7 +14,7 @@ import json
 import logging
 
 from compendium import exercises
-from compendium.build import load_notebook
+from compendium.notebook import cell_source, load_notebook
 from compendium.cache import atomic_write_text
 
 log = logging.getLogger("compendium")
@@ -77,7 +77,7 @@ def student_copy(chapter_name, notebook):
 
 def _cut(cell, index, spans):
     """Split a markdown cell around the solution spans that start or end in it, with a stub per solution."""
-    lines = exercises.cell_source(cell).splitlines(keepends=True)
+    lines = cell_source(cell).splitlines(keepends=True)
     pieces = []
     kept_from = 0
     for first_cell, first_line, last_cell, last_line, label in spans:
@@ -117,7 +117,7 @@ def _with_note(cells, chapter_name):
                       f"answer.  Run the notebook from the project's `chapters/` folder, because the chapter "
                       f"imports `lib` and reads files from there.*"}
     for position, cell in enumerate(cells):
-        if cell["cell_type"] == "markdown" and exercises.cell_source(cell).lstrip().startswith("# "):
+        if cell["cell_type"] == "markdown" and cell_source(cell).lstrip().startswith("# "):
             return cells[:position + 1] + [note] + cells[position + 1:]
     return [note] + cells
 

@@ -2,7 +2,7 @@
 
 Usage: ``python -m compendium.worker JOB.json RESULT.json``.  The job names the
 source notebook, the output path, the parameters to inject, the working
-directory, the timeouts and the environment for the kernel.  The result holds
+directory, the timeouts and the environment for the kernel.  The result contains
 the status, the duration and, on failure, where and why the chapter failed.
 Running each chapter in its own process keeps papermill's process-wide
 ``chdir`` and the thread settings of one chapter away from the others.
@@ -14,6 +14,8 @@ import signal
 import sys
 import time
 from pathlib import Path
+
+from compendium.notebook import cell_source
 
 KERNEL_NAME = "compendium-python"
 INSERTED_CELL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
@@ -79,7 +81,7 @@ def run(job):
         error = {"kind": "dead kernel", "ename": "DeadKernelError", "evalue": _first_lines(str(failure))}
     except ChapterTimeout as failure:
         error = {"kind": "chapter timeout", "ename": "ChapterTimeout", "evalue": str(failure)}
-    except Exception as failure:  # the runner reports every other failure with its type, never crashes
+    except Exception as failure:  # reported with its type, so the runner goes on with the other chapters
         error = {"kind": "runner", "ename": type(failure).__name__, "evalue": _first_lines(str(failure))}
     finally:
         signal.alarm(0)
@@ -94,8 +96,8 @@ def run(job):
 def _failed_cell(output_path):
     """Locate the failing cell in the partial notebook: its index in the source notebook and first line.
 
-    The failing cell is the one papermill marked failed or running; when a dead
-    kernel left every cell marked completed, it is the last cell that started.
+    The failing cell is the one papermill marked failed or running.  A dead kernel
+    leaves every cell marked completed, so then it is the last cell that started.
     """
     try:
         notebook = json.loads(Path(output_path).read_text())
@@ -122,7 +124,7 @@ def _failed_cell(output_path):
     if found is None:
         return {"cell": None, "cell_source": ""}
     index, cell = found
-    source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    source = cell_source(cell)
     return {"cell": index, "cell_source": source.strip().splitlines()[0] if source.strip() else ""}
 
 

@@ -74,7 +74,7 @@ def check_subset(name, values, choices, *, allow_empty=False):
     ------
     ParameterError
         If ``values`` is not a list, is empty while ``allow_empty`` is false,
-        or holds an item outside ``choices``.
+        or contains an item outside ``choices``.
     """
     if not isinstance(values, (list, tuple)):
         raise ParameterError(f"parameter {name!r} must be a list, got {values!r}")
